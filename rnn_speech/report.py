@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from rnn_speech.models.derivation import counted, derivation_markdown
 
 # The three course models with their course settings; analytic size and cost
 # need no training, so question 4 always has the complexity side of the answer.
+SECTION_4 = "## 4. Comparison with the earlier assignments' models"
 COURSE_MODELS = {
     "mlp": lambda shape, c: MLPClassifier(shape, c),
     "cnn": lambda shape, c: CNNClassifier(shape, c),
@@ -33,7 +35,7 @@ def write_report(run_dir: Path, results: dict[str, Any], model: nn.Module, sibli
         _curves(results),
         _test_accuracy(results),
         _parameters(model),
-        _comparison(results, siblings or []),
+        comparison_section(results, siblings or []),
     ]) + "\n"
     path = Path(run_dir) / "report.md"
     path.write_text(text, encoding="utf-8")
@@ -77,30 +79,73 @@ def _parameters(model: nn.Module) -> str:
             + derivation_markdown(steps, counted(model)))
 
 
-def _comparison(r: dict, siblings: list[dict]) -> str:
+def _sibling_summary(siblings: list[dict]) -> dict[str, dict]:
+    """Per other model: mean test accuracy and s/epoch over its runs (seeds), with its own size and cost."""
+    by_model: dict[str, list[dict]] = {}
+    for sib in siblings:
+        if sib.get("model") and sib.get("test_acc") is not None:
+            by_model.setdefault(str(sib["model"]), []).append(sib)
+    summary = {}
+    for name, runs in by_model.items():
+        spe = [r["seconds_per_epoch"] for r in runs if r.get("seconds_per_epoch") is not None]
+        summary[name] = {
+            "test_acc": sum(r["test_acc"] for r in runs) / len(runs),
+            "seconds_per_epoch": sum(spe) / len(spe) if spe else None,
+            "n_params": runs[0].get("n_params"),
+            "macs_per_example": runs[0].get("macs_per_example"),
+            "where": runs[0]["run_dir"] if len(runs) == 1 else f"{len(runs)} runs (mean)",
+        }
+    return summary
+
+
+def comparison_section(r: dict, siblings: list[dict]) -> str:
+    """Question 4: this run against the course's other models (analytic cost; accuracy when they were run)."""
     costs = course_model_costs(r["input_shape"], r["n_classes"])
-    seen = {s["model"]: s for s in siblings if s.get("model") and s.get("test_acc") is not None}
+    seen = _sibling_summary(siblings)
     rows = ["| model | parameters | MACs / example | test accuracy | s / epoch | run |", "|---|---:|---:|---:|---:|---|"]
     rows.append(f"| **{r['model']} (this run)** | {r['n_params']:,} | {r['macs_per_example']:,} | "
                 f"{_pct(r['test_acc'])} | {r['seconds_per_epoch']:.2f} | this run |")
-    for name, cost in costs.items():
+    for name in [*costs, *sorted(set(seen) - set(costs))]:
         if name == r["model"]:
             continue
-        sib = seen.get(name)
+        sib = seen.get(name, {})
+        n_params = sib.get("n_params") or costs.get(name, {}).get("n_params")
+        macs = sib.get("macs_per_example") or costs.get(name, {}).get("macs_per_example")
         acc = _pct(sib["test_acc"]) if sib else "not run"
-        spe = f"{sib['seconds_per_epoch']:.2f}" if sib and sib.get("seconds_per_epoch") is not None else "—"
-        where = f"`{sib['run_dir']}`" if sib else "—"
-        rows.append(f"| {name} | {cost['n_params']:,} | {cost['macs_per_example']:,} | {acc} | {spe} | {where} |")
+        spe = f"{sib['seconds_per_epoch']:.2f}" if sib.get("seconds_per_epoch") is not None else "—"
+        where = f"`{sib['where']}`" if sib else "—"
+        rows.append(f"| {name} | {n_params:,} | {macs:,} | {acc} | {spe} | {where} |")
     ratios = ", ".join(
         f"{r['macs_per_example'] / c['macs_per_example']:.2f}× the MACs and "
         f"{r['n_params'] / c['n_params']:.2f}× the parameters of the {n.upper()}"
         for n, c in costs.items() if n != r["model"])
     hint = ("" if seen else "\n\nNo finished runs of the other models on the same data were found; run "
             "`python -m rnn_speech.run -m model=mlp,cnn,gru` (or `experiment=baselines`) to fill in their accuracy.")
-    return ("## 4. Comparison with the earlier assignments' models\n\n"
+    return (f"{SECTION_4}\n\n"
             f"This run's model has {r['n_params']:,} parameters and needs {r['macs_per_example']:,} "
             f"multiply-accumulates per example (matrix products and convolutions; element-wise operations are "
             f"not counted); it trained at {r['seconds_per_epoch']:.2f} s per epoch on {r['device']}. "
-            f"That is {ratios}. A recurrent layer's work is sequential over the {r['input_shape'][0]} frames, so "
-            f"its wall-clock time per MAC is higher than a convolution's or a dense layer's.\n\n"
+            f"That is {ratios} (course settings at this input size).{_sequential_note(r)}\n\n"
             + "\n".join(rows) + hint)
+
+
+def _sequential_note(r: dict) -> str:
+    if r["model"] not in ("gru", "lstm"):
+        return ""
+    return (f" A recurrent layer's work is sequential over the {r['input_shape'][0]} frames, so its wall-clock "
+            "time per MAC is higher than a convolution's or a dense layer's, whose work runs in parallel.")
+
+
+def refresh_comparison(run_dir: Path, siblings: list[dict]) -> bool:
+    """Rewrite only question 4 of an existing report (a sweep's early jobs finish before their siblings)."""
+    path = Path(run_dir) / "report.md"
+    results_path = Path(run_dir) / "results.json"
+    if not path.is_file() or not results_path.is_file():
+        return False
+    text = path.read_text(encoding="utf-8")
+    if SECTION_4 not in text:
+        return False
+    results = json.loads(results_path.read_text(encoding="utf-8"))
+    head = text[: text.index(SECTION_4)]
+    path.write_text(head + comparison_section(results, siblings) + "\n", encoding="utf-8")
+    return True

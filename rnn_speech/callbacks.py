@@ -1,0 +1,57 @@
+"""Hydra callbacks. Registered in conf/config.yaml under ``hydra.callbacks``.
+
+``CompareOnMultirunEnd`` writes ``python -m rnn_speech.compare``'s files for a sweep into the sweep directory
+once all of its jobs have returned, so every ``-m`` run ends with its own comparison.csv, comparison.md and
+plots next to the job folders.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from rnn_speech import compare
+
+log = logging.getLogger(__name__)
+
+
+class CompareOnMultirunEnd(Callback):
+    """Compare the runs of the sweep that just ended; log, never raise.
+
+    Hydra calls ``on_multirun_end`` in the launching process after the sweeper returns (also with the joblib
+    and submitit launchers). It is not called when a job raised: Hydra's basic sweeper re-raises the first
+    job failure before reaching it.
+    """
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        try:
+            sweep_dir = Path(str(config.hydra.sweep.dir))
+            self._compare(sweep_dir)
+        except Exception as err:  # noqa: BLE001 -- a summary that cannot be made must not fail a finished sweep
+            log.warning("Could not write the comparison of this sweep: %s: %s", type(err).__name__, err)
+            log.debug("Comparison failure", exc_info=True)
+
+    @staticmethod
+    def _compare(sweep_dir: Path) -> None:
+        records = [compare.load_run(d) for d in compare.find_runs([sweep_dir])]
+        if not records:
+            log.warning("No run directories in %s; no comparison written", sweep_dir)
+            return
+        compare.write_comparison(records, sweep_dir)
+        _refresh_reports(records)
+        table = compare.format_table(compare.summarize(records))
+        log.info("Comparison of %d runs written to %s\n%s", len(records), sweep_dir, table)
+
+
+def _refresh_reports(records: list[dict]) -> None:
+    """Jobs that finished early could not see their siblings; give every report the whole sweep."""
+    from rnn_speech.report import refresh_comparison
+    from rnn_speech.sibling_runs import find_siblings
+
+    for record in records:
+        if record.get("status") == compare.COMPLETED:
+            refresh_comparison(Path(record["run_dir"]), find_siblings(record["run_dir"]))

@@ -1,0 +1,1 @@
+"""Data sources; each returns a ``Splits`` (see splits.py)."""
