@@ -8,6 +8,7 @@ plots next to the job folders.
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ class CompareOnMultirunEnd(Callback):
         except Exception as err:  # noqa: BLE001 -- a summary that cannot be made must not fail a finished sweep
             log.warning("Could not write the comparison of this sweep: %s: %s", type(err).__name__, err)
             log.debug("Comparison failure", exc_info=True)
+            return
+        _exit_nonzero_if_jobs_failed(sweep_dir)
 
     @staticmethod
     def _compare(sweep_dir: Path) -> None:
@@ -55,3 +58,13 @@ def _refresh_reports(records: list[dict]) -> None:
     for record in records:
         if record.get("status") == compare.COMPLETED:
             refresh_comparison(Path(record["run_dir"]), find_siblings(record["run_dir"]))
+
+
+def _exit_nonzero_if_jobs_failed(sweep_dir: Path) -> None:
+    """Failed jobs let the others finish (see rnn_speech.failure), but the sweep's exit code must tell."""
+    records = [compare.load_run(d) for d in compare.find_runs([sweep_dir])]
+    failed = [r for r in records if r.get("status") != compare.COMPLETED]
+    if failed:
+        print(f"error: {len(failed)} of {len(records)} jobs did not complete "
+              f"(see the status column of {sweep_dir / 'comparison.md'})", file=sys.stderr)
+        raise SystemExit(1)
