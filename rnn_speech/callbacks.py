@@ -8,6 +8,7 @@ plots next to the job folders.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,3 +69,37 @@ def _exit_nonzero_if_jobs_failed(sweep_dir: Path) -> None:
         print(f"error: {len(failed)} of {len(records)} jobs did not complete "
               f"(see the status column of {sweep_dir / 'comparison.md'})", file=sys.stderr)
         raise SystemExit(1)
+
+
+class GuardOutputDir(Callback):
+    """Check the output directory before Hydra creates it and writes ``.hydra/`` into it.
+
+    Hydra would otherwise print a traceback for an unwritable directory, and would
+    overwrite a finished run's saved config when pointed at its directory.
+    """
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        run_dir = Path(str(config.hydra.run.dir))
+        resuming = config.get("resume") is not None
+        if (run_dir / "results.json").exists() and not resuming:
+            _refuse(f"{run_dir}: already holds a run (results.json); choose another hydra.run.dir "
+                    f"or continue it with resume={run_dir}")
+        _require_writable(run_dir)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _require_writable(Path(str(config.hydra.sweep.dir)))
+
+
+def _require_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        _refuse(f"{folder}: the output directory cannot be written ({err.strerror or err})")
+
+
+def _refuse(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(1)  # SystemExit passes through Hydra's error printing: no traceback

@@ -117,13 +117,15 @@ def execute(cfg: DictConfig, run_dir: Path, results: Results, resuming: bool) ->
                    n_test=len(splits.y_test), normalize=splits.normalize_mode, test_on=train_cfg.test_on)
 
     metrics_path, ckpt_path = run_dir / "metrics.csv", run_dir / "checkpoint.pt"
+    has_checkpoint = resuming and ckpt_path.is_file()
     if resuming:
-        state_iteration = _resume_iteration(ckpt_path)
-        MetricsLog.truncate_to(metrics_path, state_iteration)
+        # Rows past the checkpoint are recomputed; a run killed before its first
+        # checkpoint starts again from iteration 0.
+        MetricsLog.truncate_to(metrics_path, _checkpoint_iteration(ckpt_path) if has_checkpoint else 0)
     metrics = MetricsLog(metrics_path)
     trainer = Trainer(model, optimizer, splits, train_cfg, metrics, ckpt_path)
     results.update(device=str(trainer.device), iterations_per_epoch=trainer.total_iterations // train_cfg.epochs)
-    if resuming:
+    if has_checkpoint:
         trainer.resume_from(ckpt_path)
         log.info("resuming %s at epoch %d, iteration %d", run_dir, trainer.state.epoch, trainer.state.iteration)
     try:
@@ -137,7 +139,7 @@ def execute(cfg: DictConfig, run_dir: Path, results: Results, resuming: bool) ->
     return finish(cfg, run_dir, results, trainer, model, splits, state, test_loss, test_acc)
 
 
-def _resume_iteration(ckpt_path: Path) -> int:
+def _checkpoint_iteration(ckpt_path: Path) -> int:
     from rnn_speech.checkpoint import load_checkpoint
 
     return load_checkpoint(ckpt_path)["state"].iteration
