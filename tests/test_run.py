@@ -57,6 +57,10 @@ def test_run_writes_every_artifact(finished_run):
     last = proc.stdout.strip().splitlines()[-1]
     assert f"test accuracy {100 * results['test_acc']:.2f}%" in last and "70,531 parameters" in last
     assert str(run_dir) in last
+    # Not a terminal here: progress goes to plain log lines, which the job's log keeps too.
+    log_text = (run_dir / "run.log").read_text()
+    assert "epoch 1/2  iteration 4" in log_text and "epoch 2/2  iteration 8" in log_text
+    assert "epoch 2/2" in proc.stdout
 
 
 def test_metrics_has_one_row_per_iteration(finished_run):
