@@ -154,8 +154,11 @@ def config_items(choices: dict[str, Any], overrides: Sequence[str], record: dict
 
 def read_val_curve(run_dir: Path) -> tuple[list[float], list[float]]:
     """(iterations, val_acc) from metrics.csv, skipping rows without validation and a half-written last row."""
+    path = Path(run_dir) / "metrics.csv"
+    if not path.is_file():  # a device or fifo (a link to /dev/full, say) would never end
+        return [], []
     try:
-        with (Path(run_dir) / "metrics.csv").open(newline="") as f:
+        with path.open(newline="") as f:
             rows = list(csv.DictReader(f))
     except (OSError, UnicodeDecodeError, csv.Error):
         return [], []
@@ -165,6 +168,8 @@ def read_val_curve(run_dir: Path) -> tuple[list[float], list[float]]:
 
 
 def _read_results(path: Path) -> tuple[dict[str, Any], str | None]:
+    if not path.is_file():
+        return {}, "results.json: not a regular file"
     try:
         results = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as err:

@@ -103,6 +103,8 @@ def seed_everything(seed: int) -> None:
 def execute(cfg: DictConfig, run_dir: Path, results: Results, resuming: bool) -> float:
     train_cfg = TrainConfig(**OmegaConf.to_container(cfg.trainer, resolve=True), seed=int(cfg.seed.value))
     train_cfg.validate()  # fail on a bad trainer value before spending time on data
+    if train_cfg.threads is not None:
+        torch.set_num_threads(train_cfg.threads)  # before featurizing, which uses torch too
     seed_everything(train_cfg.seed)
     splits = hydra.utils.instantiate(cfg.data)
     log.info("data %s: %s clips, input %s, %d classes", splits.source, splits.sizes(), splits.input_shape,

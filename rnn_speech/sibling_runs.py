@@ -19,8 +19,8 @@ OUTPUTS_DEPTH = 2
 def find_siblings(run_dir: str | Path) -> list[dict[str, Any]]:
     """Completed runs of other models on the same data, as load_run records sorted by model, then seed.
 
-    Searched in the run's sweep directory when its parent holds multirun.yaml, otherwise in the folder above
-    the run's date folder (outputs/). "Same data" means the same data config group and, when both runs
+    Searched in the run's sweep directory when its parent holds multirun.yaml, otherwise in outputs/ when
+    the run sits in Hydra's default outputs/<date>/<time> layout; elsewhere there are no siblings. "Same data" means the same data config group and, when both runs
     recorded them, the same class names (so 12- and 35-word Speech Commands tasks do not mix). Repeats of
     an identical configuration keep only the newest (see compare --latest).
     """
@@ -28,9 +28,11 @@ def find_siblings(run_dir: str | Path) -> list[dict[str, Any]]:
     this = load_run(run_dir)
     if (run_dir.parent / "multirun.yaml").is_file():
         candidates = find_runs([run_dir.parent], max_depth=1)
+    elif len(run_dir.parents) > 1 and run_dir.parents[1].name == "outputs":
+        candidates = find_runs([run_dir.parents[1]], max_depth=OUTPUTS_DEPTH)
     else:
-        outputs = run_dir.parents[min(1, len(run_dir.parents) - 1)]
-        candidates = find_runs([outputs], max_depth=OUTPUTS_DEPTH)
+        # A custom hydra.run.dir: its parent folders are the user's, not a tree of runs to search.
+        return []
     others = [load_run(d) for d in candidates if d.resolve() != run_dir.resolve()]
     siblings = keep_latest([r for r in others if _is_sibling(r, this)])
     return sorted(siblings, key=lambda r: (str(r["model"]), *_seed_order(r["seed"]), r["run_dir"]))

@@ -45,6 +45,7 @@ class TrainConfig:
     device: str = "auto"
     precision: str = "fp32"
     test_on: str = "last"
+    threads: int | None = None
     seed: int = 0
 
     def validate(self) -> None:
@@ -58,6 +59,8 @@ class TrainConfig:
                                      ("test_on", self.test_on, TEST_ON)):
             if value not in allowed:
                 raise UserInputError(f"trainer.{name}={value!r} is not known; expected one of {', '.join(allowed)}")
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
+            raise UserInputError(f"trainer.threads must be null or a positive integer, got {self.threads!r}")
 
 
 @dataclass

@@ -364,3 +364,19 @@ def test_callback_runs_at_the_end_of_a_real_hydra_multirun(tmp_path):
     (sweep,) = (tmp_path / "multirun").glob("*/*")
     assert [p.name for p in sorted(sweep.glob("comparison.*"))] == ["comparison.csv", "comparison.md"]
     assert "| gru |" in (sweep / "comparison.md").read_text() and "0.8100 ± 0.0141" in result.stdout + result.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_metrics_file_that_is_a_device_is_not_read(tmp_path):
+    # /dev/full reads as an endless stream of zeros; reading it would exhaust memory.
+    run = make_run(tmp_path / "run", metrics_text=None)
+    (run / "metrics.csv").unlink(missing_ok=True)
+    (run / "metrics.csv").symlink_to("/dev/full")
+    assert compare.read_val_curve(run) == ([], [])
+    assert compare.load_run(run)["status"] == "completed"
+
+
+def test_no_sibling_search_outside_hydra_layouts(tmp_path):
+    make_run(tmp_path / "elsewhere" / "a", model="mlp")
+    this = make_run(tmp_path / "elsewhere" / "b", model="gru")
+    assert find_siblings(this) == []
