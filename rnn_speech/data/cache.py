@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from rnn_speech.data.paths import user_path
+
 log = logging.getLogger(__name__)
 
 DEFAULT_CACHE_DIR = "~/.cache/rnn_speech"
@@ -46,23 +48,8 @@ class CorruptCacheEntry(Exception):
 
 
 def resolve_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
-    """``~`` expanded; a relative path is taken from the directory the command was launched in.
-
-    Under Hydra with ``hydra.job.chdir=true`` the working directory is the run
-    directory, so the launch directory comes from Hydra's runtime config.
-    """
-    path = Path(os.path.expanduser(str(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR)))
-    return path if path.is_absolute() else _launch_dir() / path
-
-
-def _launch_dir() -> Path:
-    try:
-        from hydra.core.hydra_config import HydraConfig
-        if HydraConfig.initialized():
-            return Path(HydraConfig.get().runtime.cwd)
-    except ImportError:
-        pass
-    return Path.cwd()
+    """``~`` expanded; a relative path is taken from the directory the command was launched in."""
+    return user_path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR)
 
 
 def canonical_json(params: Mapping[str, Any]) -> str:
