@@ -81,13 +81,22 @@ class GuardOutputDir(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         run_dir = Path(str(config.hydra.run.dir))
         resuming = config.get("resume") is not None
-        if (run_dir / "results.json").exists() and not resuming:
+        if resuming:
+            _require_resumable(run_dir)
+        elif (run_dir / "results.json").exists():
             _refuse(f"{run_dir}: already holds a run (results.json); choose another hydra.run.dir "
                     f"or continue it with resume={run_dir}")
         _require_writable(run_dir)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         _require_writable(Path(str(config.hydra.sweep.dir)))
+
+
+def _require_resumable(run_dir: Path) -> None:
+    if not (run_dir / ".hydra" / "config.yaml").is_file() or not (run_dir / "results.json").is_file():
+        _refuse(f"{run_dir}: not a run directory (no .hydra/config.yaml and results.json); resume=PATH_TO_RUN_DIR")
+    if compare.load_run(run_dir).get("status") == compare.COMPLETED:
+        _refuse(f"{run_dir}: this run has completed; there is nothing to resume")
 
 
 def _require_writable(folder: Path) -> None:

@@ -108,3 +108,4 @@ def test_resume_refuses_a_completed_run_and_a_non_run(tmp_path, reference):
     proc = run_cli([f"resume={tmp_path / 'nothing'}"], cwd=tmp_path)
     assert proc.returncode == 1 and "not a run directory" in proc.stderr
     assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "nothing").exists()  # refused before Hydra creates anything
