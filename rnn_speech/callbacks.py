@@ -17,6 +17,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from rnn_speech import compare
+from rnn_speech.compose_errors import composition_succeeded
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class GuardOutputDir(Callback):
     """
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        composition_succeeded()
         run_dir = Path(str(config.hydra.run.dir))
         resuming = config.get("resume") is not None
         if resuming:
@@ -87,6 +89,9 @@ class GuardOutputDir(Callback):
             _refuse(f"{run_dir}: already holds a run (results.json); choose another hydra.run.dir "
                     f"or continue it with resume={run_dir}")
         _require_writable(run_dir)
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        composition_succeeded()
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         _require_writable(Path(str(config.hydra.sweep.dir)))

@@ -12,6 +12,8 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from omegaconf.errors import MissingMandatoryValue
+
 from rnn_speech.errors import UserInputError
 from rnn_speech.train import TrainingDiverged
 
@@ -40,7 +42,7 @@ def user_facing(exc: BaseException) -> BaseException:
     """The error a user should read: Hydra wraps errors raised by ``instantiate`` targets."""
     seen = exc
     while seen is not None:
-        if isinstance(seen, (UserInputError, TrainingDiverged)):
+        if isinstance(seen, (UserInputError, TrainingDiverged, MissingMandatoryValue)):
             return seen
         seen = seen.__cause__ or seen.__context__
     return exc
@@ -50,6 +52,9 @@ def describe(exc: BaseException) -> str:
     exc = user_facing(exc)
     if isinstance(exc, (UserInputError, TrainingDiverged)):
         return str(exc)
+    if isinstance(exc, MissingMandatoryValue):
+        key = exc.full_key or "a setting"
+        return f"{key} is required and has no value; give it on the command line: {key}=VALUE"
     if isinstance(exc, MemoryError):
         return "out of memory; lower trainer.batch_size or use a smaller corpus"
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -69,7 +74,8 @@ def failure_handling(results, run_dir: Path, in_sweep: bool, job_label: str = ""
         message = describe(exc)
         _record_failure(results, message)
         logs = log_to_files(f"failed: {message}", logging.ERROR, exc)
-        where = f" (details in {logs[0]})" if logs and not isinstance(user_facing(exc), UserInputError) else ""
+        plain = isinstance(user_facing(exc), (UserInputError, MissingMandatoryValue))
+        where = f" (details in {logs[0]})" if logs and not plain else ""
         print(f"error{job_label}: {message}{where}", file=sys.stderr)
         if not in_sweep:
             sys.exit(EXIT_FAILED)

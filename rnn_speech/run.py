@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from rnn_speech import resolvers
 from rnn_speech.artifacts import Results, save_model
+from rnn_speech.compose_errors import single_line_composition_errors
 from rnn_speech.errors import UserInputError
 from rnn_speech.failure import failure_handling, log_to_files
 from rnn_speech.metrics import MetricsLog
@@ -177,4 +178,5 @@ def _siblings(run_dir: Path) -> list[dict]:
 
 
 if __name__ == "__main__":
-    main()
+    with single_line_composition_errors():
+        main()

@@ -164,9 +164,20 @@ def test_bad_trainer_values_are_rejected(course_dir, tmp_path):
 
 def test_unknown_config_key_is_refused(course_dir, tmp_path):
     proc, run_dir = train(course_dir, tmp_path, "trainer.epocks=3")
-    assert proc.returncode != 0
-    assert "Traceback" not in proc.stderr and "epocks" in proc.stderr
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        "error: Could not override 'trainer.epocks'. To append to your config use +trainer.epocks=3 "
+        "Key 'epocks' is not in struct, full_key: trainer.epocks, object_type=dict"]
     assert not run_dir.exists()
+    proc = run_cli(["model=transformer"], cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        "error: In 'config': Could not find 'model/transformer' Available options in 'model': cnn, gru, lstm, mlp"]
+
+
+def test_a_missing_required_setting_is_named(tmp_path):
+    proc = run_cli(["data=course", f"hydra.run.dir={tmp_path / 'run'}"], cwd=tmp_path)
+    assert_clean_failure(proc, tmp_path / "run", r"data.dir is required and has no value; .* data.dir=VALUE")
 
 
 def test_a_finished_run_is_never_overwritten(finished_run):
