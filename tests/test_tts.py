@@ -15,7 +15,7 @@ import torch
 from omegaconf import OmegaConf
 
 from conftest import REPO, run_cli
-from rnn_speech.data import cache, features, tts
+from rnn_speech.data import augment, cache, features, tts
 from rnn_speech.errors import UserInputError
 
 TINY = dict(words=["yes", "no"], n_train=24, n_val=8, n_test=8, n_speakers=30, seed=0)
@@ -149,7 +149,7 @@ def test_loud_clips_are_limited_instead_of_clipped():
 def test_reverberation_keeps_the_energy_and_adds_a_tail():
     x = np.zeros((4, 16_000), np.float32)
     x[:, 1000] = 1.0
-    wet = tts.reverberate(x, np.random.default_rng(0), (0.3, 0.3))
+    wet = augment.reverberate(x, np.random.default_rng(0), (0.3, 0.3))
     assert np.allclose(np.sum(wet ** 2, axis=1), 1.0, rtol=1e-3)
     assert np.all(np.abs(wet[:, 1000]) > np.abs(wet[:, 1500]))  # the direct sound dominates
     assert np.all(np.sum(wet[:, 1200:] ** 2, axis=1) > 0.01)
@@ -158,7 +158,7 @@ def test_reverberation_keeps_the_energy_and_adds_a_tail():
 @pytest.mark.parametrize("kind", tts.NOISE_TYPES)
 def test_each_noise_type_has_unit_power(kind):
     track = np.random.default_rng(1).standard_normal(40_000).astype(np.float32)
-    noise = tts.make_noise(kind, np.random.default_rng(0), 3, 16_000, track)
+    noise = augment.make_noise(kind, np.random.default_rng(0), 3, 16_000, track)
     assert noise.shape == (3, 16_000)
     assert np.allclose(np.mean(noise.astype(np.float64) ** 2, axis=1), 1.0, rtol=1e-3)
 
@@ -166,13 +166,13 @@ def test_each_noise_type_has_unit_power(kind):
 def test_pink_and_brown_noise_tilt_towards_low_frequencies():
     rng = np.random.default_rng(0)
     for kind in ("pink", "brown"):
-        spectrum = np.abs(np.fft.rfft(tts.make_noise(kind, rng, 8, 16_000, np.zeros(1)), axis=1)) ** 2
+        spectrum = np.abs(np.fft.rfft(augment.make_noise(kind, rng, 8, 16_000, np.zeros(1)), axis=1)) ** 2
         low, high = spectrum[:, 100:400].mean(), spectrum[:, 4000:7000].mean()  # 100-400 Hz vs 4-7 kHz
         assert low > 10 * high, kind
 
 
 def test_hum_sits_on_the_mains_frequency():
-    hum = tts.hum_noise(np.random.default_rng(0), 1, 16_000)[0]
+    hum = augment.hum_noise(np.random.default_rng(0), 1, 16_000)[0]
     spectrum = np.abs(np.fft.rfft(hum))  # 1 Hz per bin for one second
     assert int(np.argmax(spectrum[:1000])) % 50 == 0 or int(np.argmax(spectrum[:1000])) % 60 == 0
 
