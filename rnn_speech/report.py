@@ -132,8 +132,9 @@ def comparison_section(r: dict, siblings: list[dict]) -> str:
 def _sequential_note(r: dict) -> str:
     if r["model"] not in ("gru", "lstm"):
         return ""
-    return (f" A recurrent layer's work is sequential over the {r['input_shape'][0]} frames, so its wall-clock "
-            "time per MAC is higher than a convolution's or a dense layer's, whose work runs in parallel.")
+    return (f" A recurrent layer's work is sequential over the {r['input_shape'][0]} frames: it runs as "
+            f"{r['input_shape'][0]} small matrix products per layer rather than one large one, so its MACs run "
+            "at a lower rate than a dense layer's (`python benchmarks/bench_models.py` measures the rates).")
 
 
 def refresh_comparison(run_dir: Path, siblings: list[dict]) -> bool:

@@ -136,6 +136,18 @@ def test_default_output_directory_is_outputs_date_time(course_dir, tmp_path):
     assert re.fullmatch(r"\d{4}-\d\d-\d\d/\d\d-\d\d-\d\d_\d{6}", str(runs[0].parent.relative_to(tmp_path / "outputs")))
 
 
+def test_report_compares_with_other_models_in_the_outputs_folder(course_dir, tmp_path):
+    for model in ("mlp", "gru"):
+        proc = run_cli(["data=course", f"data.dir={course_dir}", f"model={model}", "trainer.epochs=1",
+                        "trainer.batch_size=256"], cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    runs = {json.loads(p.read_text())["model"]: p.parent for p in (tmp_path / "outputs").glob("*/*/results.json")}
+    mlp = json.loads((runs["mlp"] / "results.json").read_text())
+    report = (runs["gru"] / "report.md").read_text()
+    assert f"| mlp | 567,171 | 566,656 | {100 * mlp['test_acc']:.2f}% | {mlp['seconds_per_epoch']:.2f} |" in report
+    assert "| cnn | 346,067 | 11,010,560 | not run |" in report
+
+
 def assert_clean_failure(proc, run_dir, pattern):
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
