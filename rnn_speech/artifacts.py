@@ -9,7 +9,8 @@ from typing import Any
 
 import torch
 
-from rnn_speech.checkpoint import atomic_write_bytes, atomic_write_text
+from rnn_speech.atomic import atomic_write_text
+from rnn_speech.checkpoint import save_atomic
 
 RESULTS = "results.json"
 
@@ -54,4 +55,4 @@ def save_model(path: Path, model: torch.nn.Module, splits, model_config: dict) -
         "mean": splits.mean,
         "std": splits.std,
     }
-    atomic_write_bytes(Path(path), lambda f: torch.save(payload, f))
+    save_atomic(Path(path), payload)

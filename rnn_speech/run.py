@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from rnn_speech import resolvers
 from rnn_speech.artifacts import Results, save_model
+from rnn_speech.checkpoint import load_checkpoint
 from rnn_speech.compose_errors import single_line_composition_errors
 from rnn_speech.errors import UserInputError
 from rnn_speech.failure import failure_handling, log_to_files
@@ -120,16 +121,16 @@ def execute(cfg: DictConfig, run_dir: Path, results: Results, resuming: bool) ->
                    n_test=len(splits.y_test), normalize=splits.normalize_mode, test_on=train_cfg.test_on)
 
     metrics_path, ckpt_path = run_dir / "metrics.csv", run_dir / "checkpoint.pt"
-    has_checkpoint = resuming and ckpt_path.is_file()
+    ckpt = load_checkpoint(ckpt_path) if resuming and ckpt_path.is_file() else None
     if resuming:
         # Rows past the checkpoint are recomputed; a run killed before its first
         # checkpoint starts again from iteration 0.
-        MetricsLog.truncate_to(metrics_path, _checkpoint_iteration(ckpt_path) if has_checkpoint else 0)
+        MetricsLog.truncate_to(metrics_path, ckpt["state"].iteration if ckpt else 0)
     metrics = MetricsLog(metrics_path)
     trainer = Trainer(model, optimizer, splits, train_cfg, metrics, ckpt_path)
     results.update(device=str(trainer.device), iterations_per_epoch=trainer.total_iterations // train_cfg.epochs)
-    if has_checkpoint:
-        trainer.resume_from(ckpt_path)
+    if ckpt:
+        trainer.restore(ckpt)
         log.info("resuming %s at epoch %d, iteration %d", run_dir, trainer.state.epoch, trainer.state.iteration)
     try:
         state = trainer.fit()
@@ -140,12 +141,6 @@ def execute(cfg: DictConfig, run_dir: Path, results: Results, resuming: bool) ->
         metrics.close()
     test_loss, test_acc = trainer.test()
     return finish(cfg, run_dir, results, trainer, model, splits, state, test_loss, test_acc)
-
-
-def _checkpoint_iteration(ckpt_path: Path) -> int:
-    from rnn_speech.checkpoint import load_checkpoint
-
-    return load_checkpoint(ckpt_path)["state"].iteration
 
 
 def finish(cfg, run_dir, results, trainer, model, splits, state, test_loss, test_acc) -> float:

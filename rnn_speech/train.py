@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnn_speech.checkpoint import load_checkpoint, save_checkpoint
+from rnn_speech.checkpoint import save_atomic
 from rnn_speech.data.splits import Splits
 from rnn_speech.errors import UserInputError
 from rnn_speech.progress import Progress
@@ -154,8 +154,8 @@ class Trainer:
     def total_iterations(self) -> int:
         return self.cfg.epochs * iterations_per_epoch(len(self.splits.y_train), self.cfg.batch_size)
 
-    def resume_from(self, path: Path) -> None:
-        ckpt = load_checkpoint(path, self.device)
+    def restore(self, ckpt: dict) -> None:
+        """Continue from a checkpoint written by :meth:`save_checkpoint` (as loaded by load_checkpoint)."""
         self.model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.shuffle_gen.set_state(ckpt["shuffle_gen"])
@@ -167,7 +167,7 @@ class Trainer:
     def save_checkpoint(self) -> None:
         if self.checkpoint_path is None:
             return
-        save_checkpoint(self.checkpoint_path, {
+        save_atomic(self.checkpoint_path, {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "shuffle_gen": self.shuffle_gen.get_state(),

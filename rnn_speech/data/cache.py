@@ -26,7 +26,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -35,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from rnn_speech.atomic import write_temp_beside
 from rnn_speech.data.paths import user_path
 
 log = logging.getLogger(__name__)
@@ -123,10 +123,10 @@ def _read_entry(paths: Mapping[str, Path], expected_params: str) -> dict[str, np
 
 def _write_entry(paths: Mapping[str, Path], arrays: Mapping[str, np.ndarray], params_json: str) -> None:
     data_path, sum_path = paths["data"], paths["checksum"]
-    data_tmp = _write_temp(data_path, lambda f: np.savez(f, **arrays, **{_PARAMS_KEY: np.array(params_json)}))
+    data_tmp = write_temp_beside(data_path, lambda f: np.savez(f, **arrays, **{_PARAMS_KEY: np.array(params_json)}))
     try:
         digest = _file_sha256(data_tmp)
-        sum_tmp = _write_temp(sum_path, lambda f: f.write(f"{digest}\n".encode()))
+        sum_tmp = write_temp_beside(sum_path, lambda f: f.write(f"{digest}\n".encode()))
         # Data first, checksum second: a reader that sees the new data with the
         # old checksum takes the lock and waits for us instead of rebuilding.
         os.replace(data_tmp, data_path)
@@ -135,23 +135,6 @@ def _write_entry(paths: Mapping[str, Path], arrays: Mapping[str, np.ndarray], pa
     finally:
         with contextlib.suppress(FileNotFoundError):
             data_tmp.unlink()
-
-
-def _write_temp(final: Path, write: Callable[[Any], object]) -> Path:
-    """Write into a fresh temporary file next to ``final`` and fsync it; return its path."""
-    fd, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
-    try:
-        # mkstemp makes the file private (0600); a cache directory shared by a
-        # group or by several accounts of one user needs it readable.
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        os.unlink(name)
-        raise
-    return Path(name)
 
 
 def _fsync_dir(directory: Path) -> None:
