@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 
 from rnn_speech import compare
 from rnn_speech.compose_errors import composition_succeeded
+from rnn_speech.rundir import run_dir_problem
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +34,16 @@ class CompareOnMultirunEnd(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         try:
             sweep_dir = Path(str(config.hydra.sweep.dir))
-            self._compare(sweep_dir)
+            records = [compare.load_run(d) for d in compare.find_runs([sweep_dir])]
+            self._compare(sweep_dir, records)
         except Exception as err:  # noqa: BLE001 -- a summary that cannot be made must not fail a finished sweep
             log.warning("Could not write the comparison of this sweep: %s: %s", type(err).__name__, err)
             log.debug("Comparison failure", exc_info=True)
             return
-        _exit_nonzero_if_jobs_failed(sweep_dir)
+        _exit_nonzero_if_jobs_failed(sweep_dir, records)
 
     @staticmethod
-    def _compare(sweep_dir: Path) -> None:
-        records = [compare.load_run(d) for d in compare.find_runs([sweep_dir])]
+    def _compare(sweep_dir: Path, records: list[dict]) -> None:
         if not records:
             log.warning("No run directories in %s; no comparison written", sweep_dir)
             return
@@ -62,9 +63,8 @@ def _refresh_reports(records: list[dict]) -> None:
             refresh_comparison(Path(record["run_dir"]), find_siblings(record["run_dir"]))
 
 
-def _exit_nonzero_if_jobs_failed(sweep_dir: Path) -> None:
+def _exit_nonzero_if_jobs_failed(sweep_dir: Path, records: list[dict]) -> None:
     """Failed jobs let the others finish (see rnn_speech.failure), but the sweep's exit code must tell."""
-    records = [compare.load_run(d) for d in compare.find_runs([sweep_dir])]
     failed = [r for r in records if r.get("status") != compare.COMPLETED]
     if failed:
         print(f"error: {len(failed)} of {len(records)} jobs did not complete "
@@ -82,12 +82,9 @@ class GuardOutputDir(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         composition_succeeded()
         run_dir = Path(str(config.hydra.run.dir))
-        resuming = config.get("resume") is not None
-        if resuming:
-            _require_resumable(run_dir)
-        elif (run_dir / "results.json").exists():
-            _refuse(f"{run_dir}: already holds a run (results.json); choose another hydra.run.dir "
-                    f"or continue it with resume={run_dir}")
+        problem = run_dir_problem(run_dir, resuming=config.get("resume") is not None)
+        if problem:
+            _refuse(problem)
         _require_writable(run_dir)
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
@@ -95,13 +92,6 @@ class GuardOutputDir(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         _require_writable(Path(str(config.hydra.sweep.dir)))
-
-
-def _require_resumable(run_dir: Path) -> None:
-    if not (run_dir / ".hydra" / "config.yaml").is_file() or not (run_dir / "results.json").is_file():
-        _refuse(f"{run_dir}: not a run directory (no .hydra/config.yaml and results.json); resume=PATH_TO_RUN_DIR")
-    if compare.load_run(run_dir).get("status") == compare.COMPLETED:
-        _refuse(f"{run_dir}: this run has completed; there is nothing to resume")
 
 
 def _require_writable(folder: Path) -> None:

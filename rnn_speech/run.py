@@ -22,9 +22,9 @@ from rnn_speech import resolvers
 from rnn_speech.artifacts import Results, save_model
 from rnn_speech.checkpoint import load_checkpoint
 from rnn_speech.compose_errors import single_line_composition_errors
-from rnn_speech.errors import UserInputError
 from rnn_speech.failure import failure_handling, log_to_files
 from rnn_speech.metrics import MetricsLog
+from rnn_speech.rundir import run_dir_problem
 from rnn_speech.models.derivation import counted, total
 from rnn_speech.plots import plot_curves, read_metrics
 from rnn_speech.report import write_report
@@ -40,17 +40,16 @@ def main(cfg: DictConfig) -> float | None:
     in_sweep = hc.mode == RunMode.MULTIRUN
     run_dir = Path(hc.runtime.output_dir)
     resuming = cfg.get("resume") is not None
-    if resuming:
-        cfg = resumed_config(run_dir)
-    choices = dict(hc.runtime.choices) if not resuming else resumed_choices(run_dir)
     label = f" [job {hc.job.num}]" if in_sweep else ""
-    try:
-        refuse_finished_run(run_dir, resuming)
-    except UserInputError as err:  # reported without touching the run that owns the directory
-        print(f"error{label}: {err}", file=sys.stderr)
+    problem = run_dir_problem(run_dir, resuming)
+    if problem:  # reported without touching the run that owns the directory
+        print(f"error{label}: {problem}", file=sys.stderr)
         if in_sweep:
             return None
         sys.exit(1)
+    if resuming:
+        cfg = resumed_config(run_dir)
+    choices = dict(hc.runtime.choices) if not resuming else resumed_choices(run_dir)
     results = Results(run_dir, keep_existing=resuming)
     with failure_handling(results, run_dir, in_sweep, label):
         results.update(status="running", **identity(cfg, choices))
@@ -60,28 +59,12 @@ def main(cfg: DictConfig) -> float | None:
 
 def resumed_config(run_dir: Path) -> DictConfig:
     """A resumed run continues with the config it was started with, not today's defaults."""
-    path = run_dir / ".hydra" / "config.yaml"
-    if not path.is_file():
-        raise SystemExit(f"error: {run_dir}: not a run directory (no .hydra/config.yaml); resume=PATH_TO_RUN_DIR")
-    return OmegaConf.load(path)
+    return OmegaConf.load(run_dir / ".hydra" / "config.yaml")
 
 
 def resumed_choices(run_dir: Path) -> dict:
     hydra_yaml = OmegaConf.load(run_dir / ".hydra" / "hydra.yaml")
     return dict(hydra_yaml.hydra.runtime.choices)
-
-
-def refuse_finished_run(run_dir: Path, resuming: bool) -> None:
-    """Never overwrite a finished run: its directory holds a results.json already."""
-    existing = run_dir / "results.json"
-    if not existing.exists():
-        if resuming:
-            raise UserInputError(f"{run_dir}: not a run directory (no results.json); resume=PATH_TO_RUN_DIR")
-        return
-    if not resuming:
-        raise UserInputError(f"{run_dir}: already holds a run (results.json); choose another hydra.run.dir")
-    if Results.read(run_dir).get("status") == "completed":
-        raise UserInputError(f"{run_dir}: this run has completed; there is nothing to resume")
 
 
 def identity(cfg: DictConfig, choices: dict) -> dict:
